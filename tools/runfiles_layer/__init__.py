@@ -1,0 +1,1 @@
+"""Writes one deterministic OCI layer tarball from a `tar_runfiles` manifest."""
