@@ -1,0 +1,1 @@
+int fast_value(void) { return 7; }
