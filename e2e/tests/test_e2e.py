@@ -1,0 +1,277 @@
+"""End to end on the real Bazel (Debian's 4.2.3): build, extract, compare, run.
+
+The oracle is the runfiles tree Bazel itself materializes next to each binary. Bazel 4.2.3
+links every entry of that tree to its artifact by absolute path; for a declared symlink the
+artifact's own link text is what Bazel 7+ writes into the tree, so that text is expected.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+E2E = Path(__file__).resolve().parent.parent
+BAZEL = E2E / "bazel.sh"
+
+# (tar_runfiles target, binary, what its launcher must print)
+APP_OUTPUT = [
+    "prefix-is-venv: True",
+    "torch: 42 torch.nn",
+    "cublas: 12",
+    "puretool: hello from puretool",
+    "pth: loaded",
+    "data: data read through the runfiles library",
+    "app: first-party module",
+]
+FIXTURES = {
+    "//app:app_1_8_2_tar": ("//app:app_1_8_2", APP_OUTPUT),
+    "//app:app_1_8_0_tar": ("//app:app_1_8_0", APP_OUTPUT),
+    "//app:app_rc_tar": ("//app:app_rc", APP_OUTPUT),
+    "//native:app_tar": (
+        "//native:app",
+        ["data: native data", "tree: ['a.txt', 'sub/b.txt']", "fast: 7"],
+    ),
+}
+LAYER_ORDER = ["interpreter", "nvidia", "torch", "external", "app"]
+
+
+def bazel(
+    *args: str, workspace: Path = E2E, output_base: Optional[Path] = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if output_base is not None:
+        env["E2E_OUTPUT_BASE"] = str(output_base)
+    proc = subprocess.run(
+        [str(workspace / "bazel.sh"), *args], env=env, capture_output=True, text=True
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"bazel {' '.join(args)} failed:\n{_interesting(proc.stderr)}")
+    return proc
+
+
+def _interesting(stderr: str) -> str:
+    # Debian's linux-sandbox logs every mount; keep Bazel's own lines.
+    return "\n".join(line for line in stderr.splitlines() if "linux-sandbox" not in line)
+
+
+def _label_path(label: str) -> tuple[str, str]:
+    package, _, name = label[2:].partition(":")
+    return package, name
+
+
+@pytest.fixture(scope="session")
+def built() -> Path:
+    """Builds every fixture once; returns bazel-bin."""
+    targets = []
+    for tar, (binary, _) in FIXTURES.items():
+        targets += [tar, binary, tar + "_files"]
+    bazel("build", "--output_groups=+_validation,+reports", *targets)
+    return Path(bazel("info", "bazel-bin").stdout.strip())
+
+
+def _tars(bin_dir: Path, tar_label: str) -> list[Path]:
+    package, name = _label_path(tar_label)
+    listed = json.loads((bin_dir / package / f"{name}_files.json").read_text())
+    return [bin_dir / short for short in listed]
+
+
+def _extract(tars: list[Path], dest: Path) -> Path:
+    dest.mkdir()
+    for tar in tars:  # in image order, as a container runtime applies layers
+        subprocess.run(["tar", "-xf", str(tar), "-C", str(dest)], check=True)
+    return dest
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def bazel_tree(root: Path) -> dict[str, tuple[str, object]]:
+    """What Bazel's runfiles tree says each runfile is: ("link", text) or ("content", bytes)."""
+    out: dict[str, tuple[str, object]] = {}
+
+    def visit(disk: str, rel: str) -> None:
+        for name in sorted(os.listdir(disk)):
+            path = os.path.join(disk, name)
+            key = f"{rel}/{name}" if rel else name
+            if os.path.islink(path):
+                artifact = os.readlink(path)
+                if "/bazel-out/" in artifact and os.path.islink(artifact):
+                    text = os.readlink(artifact)
+                    if not os.path.isabs(text):  # a declared symlink
+                        out[key] = ("link", text)
+                        continue
+            if os.path.isdir(path):
+                visit(path, key)
+            else:
+                out[key] = ("content", _read(path))
+
+    visit(str(root), "")
+    out.pop("MANIFEST", None)  # Bazel's own manifest: build paths, never shipped
+    return out
+
+
+def image_tree(root: Path, declared: set[str]) -> dict[str, tuple[str, object]]:
+    """The extracted runfiles, with links kept only where Bazel has a declared symlink."""
+    out: dict[str, tuple[str, object]] = {}
+    real_root = os.path.realpath(root)
+
+    def visit(disk: str, rel: str) -> None:
+        for name in sorted(os.listdir(disk)):
+            path = os.path.join(disk, name)
+            key = f"{rel}/{name}" if rel else name
+            if os.path.islink(path):
+                assert not os.path.isabs(os.readlink(path)), f"absolute link {key}"
+                if key in declared:
+                    out[key] = ("link", os.readlink(path))
+                    continue
+                assert os.path.realpath(path).startswith(real_root + "/"), f"{key} leaves the image"
+            if os.path.isdir(path):
+                visit(path, key)
+            else:
+                out[key] = ("content", _read(path))
+
+    visit(str(root), "")
+    return out
+
+
+@pytest.mark.parametrize("tar_label", sorted(FIXTURES))
+def test_layers_reproduce_the_runfiles_tree_and_run(
+    built: Path, tar_label: str, tmp_path: Path
+) -> None:
+    binary, expected_output = FIXTURES[tar_label]
+    package, name = _label_path(binary)
+    tars = _tars(built, tar_label)
+
+    # Image order, foundation first; the names say the layer.
+    layers = [t.name.split(".")[1] for t in tars]
+    assert layers == [layer for layer in LAYER_ORDER if layer in layers]
+    assert layers[-1] == "app"
+
+    image = _extract(tars, tmp_path / "image")
+    expected = bazel_tree(built / package / f"{name}.runfiles")
+    declared = {k for k, v in expected.items() if v[0] == "link"}
+    actual = image_tree(image / "entrypoint.runfiles", declared)
+    assert sorted(actual) == sorted(expected)  # nothing missing, nothing extra
+    for path in expected:
+        assert actual[path] == expected[path], path
+    assert sorted(os.listdir(image)) == ["entrypoint", "entrypoint.runfiles"]
+
+    # No link in the image dangles or is absolute.
+    for dirpath, dirnames, filenames in os.walk(image):
+        for entry in dirnames + filenames:
+            full = os.path.join(dirpath, entry)
+            if os.path.islink(full):
+                assert not os.path.isabs(os.readlink(full)), full
+                assert os.path.exists(full), f"dangling link {full}"
+
+    # The launcher runs the app from the extracted tree, from any working directory.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNFILES")}
+    proc = subprocess.run(
+        [str(image / "entrypoint")], cwd="/", env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == expected_output
+
+
+@pytest.mark.parametrize("tar_label", sorted(FIXTURES))
+def test_every_byte_is_stored_once(built: Path, tar_label: str, tmp_path: Path) -> None:
+    image = _extract(_tars(built, tar_label), tmp_path / "image")
+    inodes_by_content: dict[str, set[int]] = collections.defaultdict(set)
+    for dirpath, _, filenames in os.walk(image):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if not os.path.islink(path) and st.st_size:
+                inodes_by_content[hashlib.sha256(_read(path)).hexdigest()].add(st.st_ino)
+    duplicated = {digest: inodes for digest, inodes in inodes_by_content.items() if len(inodes) > 1}
+    assert not duplicated
+    package, name = _label_path(tar_label)
+    for report in (built / package).glob(f"{name}.*.report.json"):
+        assert json.loads(report.read_text())["symlink_fallback_copies"]["count"] == 0
+
+
+@pytest.mark.parametrize("tar_label", sorted(FIXTURES))
+def test_validation_action_checked_the_links(built: Path, tar_label: str) -> None:
+    package, name = _label_path(tar_label)
+    stamp = (built / package / f"{name}.validation").read_text()
+    assert stamp.startswith("ok: ") and "symlinks resolve" in stamp
+
+
+def _copy_workspace(dest: Path) -> Path:
+    """The e2e workspace elsewhere on disk, with the ruleset still taken from this checkout."""
+    shutil.copytree(E2E, dest, ignore=shutil.ignore_patterns("bazel-*", "__pycache__"), symlinks=True)
+    workspace = dest / "WORKSPACE"
+    text = workspace.read_text().replace('path = "..",', f'path = "{E2E.parent}",')
+    workspace.write_text(text)
+    return dest
+
+
+def _spawn_mnemonics(log: Path) -> list[tuple[str, list[str]]]:
+    decoder = json.JSONDecoder()
+    text = log.read_text()
+    spawns = []
+    pos = 0
+    while pos < len(text):
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos == len(text):
+            break
+        spawn, pos = decoder.raw_decode(text, pos)
+        outputs = [o["path"] for o in spawn.get("actualOutputs", [])]
+        spawns.append((spawn.get("mnemonic", ""), outputs))
+    return spawns
+
+
+def test_identical_bytes_elsewhere_and_only_the_app_layer_reruns(built: Path, tmp_path: Path) -> None:
+    copy = _copy_workspace(tmp_path / "e2e")
+    output_base = tmp_path / "output_base"
+    targets = ["//app:app_1_8_2_tar", "//native:app_tar"]
+    try:
+        listings = [t + "_files" for t in targets]
+        bazel("build", *targets, *listings, workspace=copy, output_base=output_base)
+        copy_bin = Path(
+            bazel("info", "bazel-bin", workspace=copy, output_base=output_base).stdout.strip()
+        )
+        for tar_label in targets:
+            for ours, theirs in zip(_tars(built, tar_label), _tars(copy_bin, tar_label)):
+                assert ours.read_bytes() == theirs.read_bytes(), ours.name
+
+        greeting = copy / "app" / "greeting.py"
+        greeting.write_text(greeting.read_text().replace("first-party", "edited first-party"))
+        log = tmp_path / "exec.json"
+        bazel(
+            "build", "//app:app_1_8_2_tar", f"--execution_log_json_file={log}",
+            workspace=copy, output_base=output_base,
+        )
+        tar_spawns = [outs for mnemonic, outs in _spawn_mnemonics(log) if mnemonic == "TarRunfiles"]
+        assert len(tar_spawns) == 1, tar_spawns
+        assert any(o.endswith("app_1_8_2_tar.app.tar.gz") for o in tar_spawns[0])
+    finally:
+        bazel("shutdown", workspace=copy, output_base=output_base, check=False)
+
+
+@pytest.mark.parametrize(
+    "target,needles",
+    [
+        ("//bad:escaping_tar", ["'e2e/bad/escaping'", "escapes the runfiles root"]),
+        ("//bad:conflict_tar", ["'e2e/bad/a.txt'", "two different entries claim"]),
+        ("//bad:app_layer_in_layers", ["layers: 'app' is the main repository's layer"]),
+        ("//bad:no_catch_all", ["no layer pattern matches the runfiles repository 'pypi_puretool'"]),
+        ("//bad:level_out_of_range", ["compression_level 30 is out of range for zstd (1..22)"]),
+    ],
+)
+def test_bad_input_fails_naming_the_path(target: str, needles: list[str]) -> None:
+    proc = bazel("build", target, check=False)
+    assert proc.returncode != 0
+    for needle in needles:
+        assert needle in proc.stderr, _interesting(proc.stderr)
