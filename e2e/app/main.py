@@ -6,9 +6,8 @@ import sys
 import nvidia.cublas
 import puretool
 import torch
-from runfiles import runfiles
-
 from app import greeting
+from runfiles import runfiles
 
 r = runfiles.Create()
 with open(r.Rlocation("e2e/app/data.txt")) as f:

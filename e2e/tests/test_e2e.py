@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
@@ -44,7 +43,7 @@ LAYER_ORDER = ["interpreter", "nvidia", "torch", "external", "app"]
 
 
 def bazel(
-    *args: str, workspace: Path = E2E, output_base: Optional[Path] = None, check: bool = True
+    *args: str, workspace: Path = E2E, output_base: Path | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     if output_base is not None:
@@ -209,7 +208,9 @@ def test_validation_action_checked_the_links(built: Path, tar_label: str) -> Non
 
 def _copy_workspace(dest: Path) -> Path:
     """The e2e workspace elsewhere on disk, with the ruleset still taken from this checkout."""
-    shutil.copytree(E2E, dest, ignore=shutil.ignore_patterns("bazel-*", "__pycache__"), symlinks=True)
+    shutil.copytree(
+        E2E, dest, ignore=shutil.ignore_patterns("bazel-*", "__pycache__"), symlinks=True
+    )
     workspace = dest / "WORKSPACE"
     text = workspace.read_text().replace('path = "..",', f'path = "{E2E.parent}",')
     workspace.write_text(text)
@@ -232,7 +233,9 @@ def _spawn_mnemonics(log: Path) -> list[tuple[str, list[str]]]:
     return spawns
 
 
-def test_identical_bytes_elsewhere_and_only_the_app_layer_reruns(built: Path, tmp_path: Path) -> None:
+def test_identical_bytes_elsewhere_and_only_the_app_layer_reruns(
+    built: Path, tmp_path: Path
+) -> None:
     copy = _copy_workspace(tmp_path / "e2e")
     output_base = tmp_path / "output_base"
     targets = ["//app:app_1_8_2_tar", "//native:app_tar"]
@@ -250,8 +253,11 @@ def test_identical_bytes_elsewhere_and_only_the_app_layer_reruns(built: Path, tm
         greeting.write_text(greeting.read_text().replace("first-party", "edited first-party"))
         log = tmp_path / "exec.json"
         bazel(
-            "build", "//app:app_1_8_2_tar", f"--execution_log_json_file={log}",
-            workspace=copy, output_base=output_base,
+            "build",
+            "//app:app_1_8_2_tar",
+            f"--execution_log_json_file={log}",
+            workspace=copy,
+            output_base=output_base,
         )
         tar_spawns = [outs for mnemonic, outs in _spawn_mnemonics(log) if mnemonic == "TarRunfiles"]
         assert len(tar_spawns) == 1, tar_spawns
@@ -266,7 +272,10 @@ def test_identical_bytes_elsewhere_and_only_the_app_layer_reruns(built: Path, tm
         ("//bad:escaping_tar", ["'e2e/bad/escaping'", "escapes the runfiles root"]),
         ("//bad:conflict_tar", ["'e2e/bad/a.txt'", "two different entries claim"]),
         ("//bad:app_layer_in_layers", ["layers: 'app' is the main repository's layer"]),
-        ("//bad:no_catch_all", ["no layer pattern matches the runfiles repository 'pypi_puretool'"]),
+        (
+            "//bad:no_catch_all",
+            ["no layer pattern matches the runfiles repository 'pypi_puretool'"],
+        ),
         ("//bad:level_out_of_range", ["compression_level 30 is out of range for zstd (1..22)"]),
     ],
 )

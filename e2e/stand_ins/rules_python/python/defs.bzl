@@ -3,7 +3,7 @@
 def py_binary(python_version = None, **kwargs):
     # rules_python takes "3.12"; native py_binary only knows PY2/PY3, and PY3 is the default.
     _ignore = python_version  # @unused
-    native.py_binary(**kwargs)
+    native.py_binary(**kwargs)  # buildifier: disable=native-py
 
-py_library = native.py_library
-py_test = native.py_test
+py_library = native.py_library  # buildifier: disable=native-py
+py_test = native.py_test  # buildifier: disable=native-py
