@@ -7,18 +7,19 @@ artifact's own link text is what Bazel 7+ writes into the tree, so that text is 
 
 from __future__ import annotations
 
-import collections
-import hashlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 E2E = Path(__file__).resolve().parent.parent
-BAZEL = E2E / "bazel.sh"
+sys.path.insert(0, str(E2E.parent / "tools" / "testing"))
+
+import layer_checks  # noqa: E402 - the same checks example/app_tar_test.py runs
 
 # (tar_runfiles target, binary, what its launcher must print)
 APP_OUTPUT = [
@@ -83,10 +84,7 @@ def _tars(bin_dir: Path, tar_label: str) -> list[Path]:
 
 
 def _extract(tars: list[Path], dest: Path) -> Path:
-    dest.mkdir()
-    for tar in tars:  # in image order, as a container runtime applies layers
-        subprocess.run(["tar", "-xf", str(tar), "-C", str(dest)], check=True)
-    return dest
+    return Path(layer_checks.extract_layers([str(t) for t in tars], str(dest)))
 
 
 def _read(path: str) -> bytes:
@@ -165,19 +163,10 @@ def test_layers_reproduce_the_runfiles_tree_and_run(
         assert actual[path] == expected[path], path
     assert sorted(os.listdir(image)) == ["entrypoint", "entrypoint.runfiles"]
 
-    # No link in the image dangles or is absolute.
-    for dirpath, dirnames, filenames in os.walk(image):
-        for entry in dirnames + filenames:
-            full = os.path.join(dirpath, entry)
-            if os.path.islink(full):
-                assert not os.path.isabs(os.readlink(full)), full
-                assert os.path.exists(full), f"dangling link {full}"
+    assert layer_checks.bad_links(str(image)) == []
 
     # The launcher runs the app from the extracted tree, from any working directory.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNFILES")}
-    proc = subprocess.run(
-        [str(image / "entrypoint")], cwd="/", env=env, capture_output=True, text=True
-    )
+    proc = layer_checks.run_launcher(str(image))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == expected_output
 
@@ -185,15 +174,7 @@ def test_layers_reproduce_the_runfiles_tree_and_run(
 @pytest.mark.parametrize("tar_label", sorted(FIXTURES))
 def test_every_byte_is_stored_once(built: Path, tar_label: str, tmp_path: Path) -> None:
     image = _extract(_tars(built, tar_label), tmp_path / "image")
-    inodes_by_content: dict[str, set[int]] = collections.defaultdict(set)
-    for dirpath, _, filenames in os.walk(image):
-        for name in filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            if not os.path.islink(path) and st.st_size:
-                inodes_by_content[hashlib.sha256(_read(path)).hexdigest()].add(st.st_ino)
-    duplicated = {digest: inodes for digest, inodes in inodes_by_content.items() if len(inodes) > 1}
-    assert not duplicated
+    assert layer_checks.duplicated_contents(str(image)) == {}
     package, name = _label_path(tar_label)
     for report in (built / package).glob(f"{name}.*.report.json"):
         assert json.loads(report.read_text())["symlink_fallback_copies"]["count"] == 0
