@@ -222,7 +222,8 @@ def test_identical_bytes_elsewhere_and_only_the_app_layer_reruns(
     targets = ["//app:app_1_8_2_tar", "//native:app_tar"]
     try:
         listings = [t + "_files" for t in targets]
-        bazel("build", *targets, *listings, workspace=copy, output_base=output_base)
+        local = "--spawn_strategy=local"
+        bazel("build", local, *targets, *listings, workspace=copy, output_base=output_base)
         copy_bin = Path(
             bazel("info", "bazel-bin", workspace=copy, output_base=output_base).stdout.strip()
         )
