@@ -81,7 +81,7 @@ def layer_of_repo(repo_dir, workspace_name, layers, cache):
     if layer != None:
         return layer
     layer = APP_LAYER
-    if repo_dir != workspace_name and repo_dir != "_repo_mapping":
+    if repo_dir != workspace_name:
         for name, patterns in layers.items():
             if [p for p in patterns if glob_match(p, repo_dir)]:
                 layer = name
