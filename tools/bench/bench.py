@@ -22,7 +22,10 @@ import zipfile
 
 TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = [sys.executable, os.path.join(TOOLS_DIR, "tar_runfiles_main.py")]
-EXTENSIONS = {"none": ".tar", "zstd": ".tar.zst", "gzip": ".tar.gz"}
+sys.path.insert(0, TOOLS_DIR)
+
+from runfiles_layer.compress import EXTENSIONS  # noqa: E402 - after the path is set
+
 TARGETS = {"none": 1.0, "zstd": 1.1, "gzip": 0.6}
 
 

@@ -205,8 +205,3 @@ def build_layout(manifest: Manifest) -> list[Member]:
             )
         )
     return _with_parents(members)
-
-
-def runfiles_path(member: Member, runfiles_dir: str) -> str | None:
-    prefix = runfiles_dir + "/"
-    return member.path[len(prefix) :] if member.path.startswith(prefix) else None

@@ -123,8 +123,8 @@ def test_random_trees_round_trip(files: dict[str, bytes], links: list[tuple[str,
                     "in_image": True,
                 }
             )
-        run_tool(work, manifest(files=entries, symlinks=symlinks))
-        tree = snapshot(extract(work / "out.tar", work / "x"))
+        _layer(work, "app", files=entries, symlinks=symlinks)
+        tree = snapshot(extract(work / "app.tar", work / "x"))
         root = work / "x" / "entrypoint.runfiles" / "_main"
         for path in kept:
             assert (root / path).read_bytes() == files[path]
@@ -132,19 +132,5 @@ def test_random_trees_round_trip(files: dict[str, bytes], links: list[tuple[str,
             kind, text = tree[f"entrypoint.runfiles/_main/{link['path']}"]
             assert kind == "link" and not text.startswith("/")
             assert (root / str(link["path"])).read_bytes() == files[str(link["short"])]
-        proc = subprocess.run(
-            [
-                sys.executable,
-                str(MAIN),
-                "validate",
-                "--output",
-                "ok",
-                "--layer",
-                "app=out.tar.index",
-            ],
-            cwd=work,
-            env=dict(os.environ, PYTHONPATH=str(TOOLS)),
-            capture_output=True,
-            text=True,
-        )
+        proc = _validate(work, "app")
         assert proc.returncode == 0, proc.stderr
