@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -92,53 +94,56 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-def bazel_tree(root: Path) -> dict[str, tuple[str, object]]:
-    """What Bazel's runfiles tree says each runfile is: ("link", text) or ("content", bytes)."""
+def _walk(root: Path, link_text: Callable[[str, str], str | None]) -> dict[str, tuple[str, object]]:
+    """Every runfile below `root`: ("link", text) where `link_text(path, key)` names one,
+    else ("content", bytes), descending into directories (and links to them)."""
     out: dict[str, tuple[str, object]] = {}
 
     def visit(disk: str, rel: str) -> None:
         for name in sorted(os.listdir(disk)):
             path = os.path.join(disk, name)
             key = f"{rel}/{name}" if rel else name
-            if os.path.islink(path):
-                artifact = os.readlink(path)
-                if "/bazel-out/" in artifact and os.path.islink(artifact):
-                    text = os.readlink(artifact)
-                    if not os.path.isabs(text):  # a declared symlink
-                        out[key] = ("link", text)
-                        continue
-            if os.path.isdir(path):
+            text = link_text(path, key) if os.path.islink(path) else None
+            if text is not None:
+                out[key] = ("link", text)
+            elif os.path.isdir(path):
                 visit(path, key)
             else:
                 out[key] = ("content", _read(path))
 
     visit(str(root), "")
+    return out
+
+
+def bazel_tree(root: Path) -> dict[str, tuple[str, object]]:
+    """What Bazel's runfiles tree says each runfile is."""
+
+    def declared_text(path: str, key: str) -> str | None:
+        # Each entry links to its artifact; a declared symlink artifact holds relative text.
+        artifact = os.readlink(path)
+        if "/bazel-out/" in artifact and os.path.islink(artifact):
+            text = os.readlink(artifact)
+            return None if os.path.isabs(text) else text
+        return None
+
+    out = _walk(root, declared_text)
     out.pop("MANIFEST", None)  # Bazel's own manifest: build paths, never shipped
     return out
 
 
 def image_tree(root: Path, declared: set[str]) -> dict[str, tuple[str, object]]:
     """The extracted runfiles, with links kept only where Bazel has a declared symlink."""
-    out: dict[str, tuple[str, object]] = {}
     real_root = os.path.realpath(root)
 
-    def visit(disk: str, rel: str) -> None:
-        for name in sorted(os.listdir(disk)):
-            path = os.path.join(disk, name)
-            key = f"{rel}/{name}" if rel else name
-            if os.path.islink(path):
-                assert not os.path.isabs(os.readlink(path)), f"absolute link {key}"
-                if key in declared:
-                    out[key] = ("link", os.readlink(path))
-                    continue
-                assert os.path.realpath(path).startswith(real_root + "/"), f"{key} leaves the image"
-            if os.path.isdir(path):
-                visit(path, key)
-            else:
-                out[key] = ("content", _read(path))
+    def kept_text(path: str, key: str) -> str | None:
+        text = os.readlink(path)
+        assert not os.path.isabs(text), f"absolute link {key}"
+        if key in declared:
+            return text
+        assert os.path.realpath(path).startswith(real_root + "/"), f"{key} leaves the image"
+        return None
 
-    visit(str(root), "")
-    return out
+    return _walk(root, kept_text)
 
 
 @pytest.mark.parametrize("tar_label", sorted(FIXTURES))
@@ -185,6 +190,20 @@ def test_validation_action_checked_the_links(built: Path, tar_label: str) -> Non
     package, name = _label_path(tar_label)
     stamp = (built / package / f"{name}.validation").read_text()
     assert stamp.startswith("ok: ") and "symlinks resolve" in stamp
+
+
+def test_entrypoint_and_mtime_attributes(tmp_path: Path) -> None:
+    bazel("build", "//app:app_custom_tar", "//app:app_custom_tar_files")
+    bin_dir = Path(bazel("info", "bazel-bin").stdout.strip())
+    tars = _tars(bin_dir, "//app:app_custom_tar")
+    for tar in tars:
+        with tarfile.open(tar) as layer:
+            assert {m.mtime for m in layer.getmembers()} == {1234567890}, tar.name
+    image = _extract(tars, tmp_path / "image")
+    assert sorted(os.listdir(image / "srv" / "bin")) == ["server", "server.runfiles"]
+    proc = layer_checks.run_launcher(str(image), "srv/bin/server")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == APP_OUTPUT
 
 
 def _copy_workspace(dest: Path) -> Path:
