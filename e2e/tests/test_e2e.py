@@ -247,7 +247,9 @@ def test_identical_bytes_elsewhere_and_only_the_app_layer_reruns(
             bazel("info", "bazel-bin", workspace=copy, output_base=output_base).stdout.strip()
         )
         for tar_label in targets:
-            for ours, theirs in zip(_tars(built, tar_label), _tars(copy_bin, tar_label)):
+            for ours, theirs in zip(
+                _tars(built, tar_label), _tars(copy_bin, tar_label), strict=True
+            ):
                 assert ours.read_bytes() == theirs.read_bytes(), ours.name
 
         greeting = copy / "app" / "greeting.py"

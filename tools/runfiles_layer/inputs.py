@@ -67,6 +67,7 @@ class TreeItem:
     path: str  # on disk
     is_dir: bool
     size: int
+    st_mode: int
 
 
 def walk_tree(root: str, what: str) -> Iterator[TreeItem]:
@@ -78,7 +79,7 @@ def walk_tree(root: str, what: str) -> Iterator[TreeItem]:
     for entry in entries:
         st = stat_content(entry.path, what)
         is_dir = stat.S_ISDIR(st.st_mode)
-        yield TreeItem(entry.name, entry.path, is_dir, st.st_size)
+        yield TreeItem(entry.name, entry.path, is_dir, st.st_size, st.st_mode)
         if is_dir:
             for item in walk_tree(entry.path, what):
                 yield dataclasses.replace(item, rel=f"{entry.name}/{item.rel}")

@@ -13,6 +13,7 @@ import os
 import posixpath
 import stat
 
+from runfiles_layer import tarfmt
 from runfiles_layer.errors import LayerError
 from runfiles_layer.inputs import peel, stat_content, walk_tree
 from runfiles_layer.manifest import FileEntry, Manifest, SymlinkEntry, join_rf
@@ -26,7 +27,7 @@ class Kind(enum.Enum):
     DATA = "data"  # content given inline (the launcher)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Member:
     path: str  # inside the image, relative, no trailing slash
     kind: Kind
@@ -34,7 +35,8 @@ class Member:
     src: str = ""
     link: str = ""
     data: bytes = b""
-    size: int = 0  # FILE: the size seen at layout time, to find candidates for dedup
+    size: int = 0  # FILE: the size and tar mode seen at layout time
+    mode: int = 0o644
     fallback: bool = False  # content stored where the manifest asked for a link
 
 
@@ -84,8 +86,9 @@ class _Builder:
     ) -> None:
         st = stat_content(path, origin, known)
         if not stat.S_ISDIR(st.st_mode):
+            mode = tarfmt.file_mode(st.st_mode)
             file = self.member(
-                rf_path, Kind.FILE, origin, src=path, size=st.st_size, fallback=fallback
+                rf_path, Kind.FILE, origin, src=path, size=st.st_size, mode=mode, fallback=fallback
             )
             self.add(rf_path, file)
             return
@@ -95,8 +98,15 @@ class _Builder:
             if item.is_dir:
                 self.add(child, self.member(child, Kind.DIR, origin))
             else:
+                mode = tarfmt.file_mode(item.st_mode)
                 file = self.member(
-                    child, Kind.FILE, origin, src=item.path, size=item.size, fallback=fallback
+                    child,
+                    Kind.FILE,
+                    origin,
+                    src=item.path,
+                    size=item.size,
+                    mode=mode,
+                    fallback=fallback,
                 )
                 self.add(child, file)
 

@@ -90,6 +90,11 @@ def _pax_records(records: dict[str, bytes]) -> bytes:
     return bytes(out)
 
 
+def file_mode(st_mode: int) -> int:
+    """0755 for anything executable by someone, else 0644: nothing of the umask survives."""
+    return 0o755 if st_mode & 0o111 else 0o644
+
+
 def padding(size: int) -> bytes:
     return b"\0" * (-size % BLOCK)
 

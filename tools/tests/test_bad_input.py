@@ -10,6 +10,11 @@ from typing import Any
 import pytest
 
 from conftest import manifest, run_tool
+from runfiles_layer.compress import open_sink
+from runfiles_layer.errors import LayerError
+from runfiles_layer.layout import build_layout
+from runfiles_layer.manifest import parse_manifest
+from runfiles_layer.writer import write_layer
 
 
 def _fails(work: Path, data: dict[str, Any], *needles: str, extra: tuple[str, ...] = ()) -> None:
@@ -154,3 +159,13 @@ def test_manifest_that_is_not_json(work: Path) -> None:
     proc = run_tool(work, "{not json", check=False)
     assert proc.returncode == 1
     assert "'manifest.json' is not valid JSON" in proc.stderr
+
+
+@pytest.mark.parametrize("size", [10, 100_000], ids=["read_inline", "sendfile"])
+def test_input_that_changes_while_written(work: Path, size: int) -> None:
+    """The header's size comes from the layout's stat; a file that grew since is an error."""
+    (work / "a.bin").write_bytes(b"x" * size)
+    members = build_layout(parse_manifest(manifest(files=[{"src": "a.bin", "short": "a.bin"}])))
+    (work / "a.bin").write_bytes(b"x" * (size + 1))
+    with open(work / "out.tar", "wb") as out, pytest.raises(LayerError, match="'a.bin' changed"):
+        write_layer(members, open_sink(out.fileno(), "none", None, 1), 0)
