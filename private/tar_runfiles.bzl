@@ -175,7 +175,7 @@ def _tar_runfiles_impl(ctx):
 
         tar = ctx.actions.declare_file(prefix + _EXTENSIONS[ctx.attr.compression])
         report = ctx.actions.declare_file(prefix + ".report.json")
-        index = ctx.actions.declare_file(prefix + ".index.jsonl")
+        index = ctx.actions.declare_file(prefix + ".index.json")
         args = ctx.actions.args()
         args.add("write")
         if ctx.attr.quiet:

@@ -1,6 +1,6 @@
 """Benchmark: the layer writer against GNU tar (+ gzip / zstd) on one tree, side by side.
 
-    python3 tools/bench/bench.py [--tree DIR] [--runs 3]
+    python3 tools/bench/bench.py [--tree DIR] [--runs 3] [--compression none ...]
 
 Without --tree it downloads the torch 2.13.0 CPU wheel with pip (no deps) and unpacks it.
 Each command runs --runs times, interleaved, on a warm page cache; the median wall time
@@ -21,7 +21,6 @@ import time
 import zipfile
 
 TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOL = [sys.executable, os.path.join(TOOLS_DIR, "tar_runfiles_main.py")]
 sys.path.insert(0, TOOLS_DIR)
 
 from runfiles_layer.compress import EXTENSIONS  # noqa: E402 - after the path is set
@@ -41,6 +40,22 @@ def fetch_torch(workdir: str) -> str:
     with zipfile.ZipFile(glob.glob(os.path.join(wheels, "torch-*.whl"))[0]) as whl:
         whl.extractall(tree)
     return tree
+
+
+def make_venv(workdir: str) -> str:
+    """A venv with only the tool's locked requirements, like the action's interpreter.
+
+    Its startup runs none of the machine's site-packages hooks, which would otherwise be
+    charged to the tool.
+    """
+    venv = os.path.join(workdir, "venv")
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        lock = os.path.join(TOOLS_DIR, "requirements_lock.txt")
+        pip = [python, "-m", "pip", "install", "-q", "--require-hashes", "-r", lock]
+        subprocess.run(pip, check=True)
+    return python
 
 
 def write_manifest(tree: str, path: str) -> int:
@@ -71,11 +86,13 @@ def write_manifest(tree: str, path: str) -> int:
 def run(cmd: str, output: str) -> tuple[float, int]:
     """Wall seconds and peak RSS (MiB) of a shell command's slowest child.
 
-    The output is removed first and flushed to disk, so no run pays for another's file.
+    The output is removed first and flushed to disk, so no run pays for another's file;
+    the pause lets the file system finish freeing it (discards run after the commit).
     """
     if os.path.exists(output):
         os.unlink(output)
     os.sync()
+    time.sleep(1)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, shell=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -90,6 +107,9 @@ def main() -> int:
     parser.add_argument("--tree", help="directory to pack (default: the torch wheel)")
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "rpp_bench"))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--compression", action="append", choices=TARGETS, help="measure only these (repeatable)"
+    )
     args = parser.parse_args()
 
     os.makedirs(args.workdir, exist_ok=True)
@@ -99,7 +119,8 @@ def main() -> int:
     out = os.path.join(args.workdir, "out")
     subprocess.run(f"tar -cf - -C {tree} . > /dev/null", shell=True, check=True)  # warm cache
 
-    tool = " ".join(TOOL) + f" write --quiet --manifest {manifest}"
+    main = os.path.join(TOOLS_DIR, "tar_runfiles_main.py")
+    tool = f"{make_venv(args.workdir)} {main} write --quiet --manifest {manifest}"
     pairs = {
         "none": (f"tar -cf {out}.tar -C {tree} .", f"{tool} --output {out}.l.tar"),
         "zstd": (
@@ -116,6 +137,8 @@ def main() -> int:
     print(f"{'compression':<12}" + "".join(f"{c:>11}" for c in columns))
     ok = True
     for name, (baseline, ours) in pairs.items():
+        if args.compression and name not in args.compression:
+            continue
         base_times, our_times, rss = [], [], 0
         for _ in range(args.runs):
             suffix = EXTENSIONS[name]

@@ -13,8 +13,9 @@ from runfiles_layer import compress, report
 from runfiles_layer.errors import LayerError
 from runfiles_layer.layout import build_layout
 from runfiles_layer.manifest import load_manifest
+from runfiles_layer.plain import PlainSink
 from runfiles_layer.validate import validate
-from runfiles_layer.writer import write_layer
+from runfiles_layer.writer import Sink, write_layer
 
 
 @contextlib.contextmanager
@@ -44,7 +45,12 @@ def _cmd_write(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.manifest)
     members = build_layout(manifest)
     with atomic_output(args.output) as fd:
-        sink = compress.open_sink(fd, args.compression, args.level, args.threads)
+        if args.compression == "none":
+            if args.level is not None:
+                raise ValueError("--level needs --compression gzip or zstd")
+            sink: Sink = PlainSink(fd)
+        else:
+            sink = compress.open_sink(fd, args.compression, args.level, args.threads)
         entries = write_layer(members, sink, manifest.mtime)
         size = os.fstat(fd).st_size
     layer_report = report.build_report(
@@ -53,7 +59,7 @@ def _cmd_write(args: argparse.Namespace) -> int:
     if args.report:
         _write_text(args.report, report.to_json(layer_report))
     if args.index:
-        _write_text(args.index, report.index_lines(entries))
+        _write_text(args.index, report.index_json(entries))
     if not args.quiet:
         print(report.summary_line(layer_report))
     return 0

@@ -1,4 +1,4 @@
-"""Output sinks: plain tar, gzip (pigz-style parallel blocks) and zstd (zstandard threads).
+"""Compressed output: gzip (pigz-style parallel blocks) and zstd (zstandard threads).
 
 Each sink's bytes depend only on the bytes written and the level, never on the number of
 threads: gzip blocks are cut at fixed offsets, and zstd always runs in its multi-threaded
@@ -9,104 +9,25 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import errno
 import os
 import struct
 import zlib
-from typing import Protocol
+
+from runfiles_layer.inputs import Content, read_chunks
 
 COMPRESSIONS = ("none", "gzip", "zstd")
 DEFAULT_LEVELS = {"none": 0, "gzip": 6, "zstd": 3}
 EXTENSIONS = {"none": ".tar", "gzip": ".tar.gz", "zstd": ".tar.zst"}
 
-_READ_CHUNK = 1 << 20
+_BATCH = 1 << 20
 _GZIP_BLOCK = 1 << 17  # pigz's default block size
 _GZIP_WINDOW = 1 << 15  # each block is primed with the previous 32 KiB, as pigz does
-
-
-class _Writer(Protocol):
-    def write(self, data: bytes | memoryview) -> None: ...
-
-
-class Sink(Protocol):
-    def write(self, data: bytes | memoryview) -> None: ...
-
-    def write_file(self, fd: int, size: int) -> None:
-        """Appends exactly `size` bytes read from `fd`."""
-
-    def close(self) -> None: ...
 
 
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-
-
-def _short_read(size: int, copied: int) -> OSError:
-    return OSError(errno.EIO, f"input shrank while being read: copied {copied} of {size} bytes")
-
-
-def _copy_by_reading(src_fd: int, size: int, sink: _Writer, buf: bytearray) -> None:
-    """Feeds `size` bytes of `src_fd` to `sink` through one reusable buffer."""
-    view = memoryview(buf)
-    copied = 0
-    while copied < size:
-        n = os.readv(src_fd, [view[: min(len(buf), size - copied)]])
-        if not n:
-            raise _short_read(size, copied)
-        sink.write(view[:n])
-        copied += n
-
-
-class PlainSink:
-    """Uncompressed: file contents move in the kernel with sendfile(), never through Python.
-
-    Headers and padding are batched, so each file costs one write and one sendfile.
-    """
-
-    def __init__(self, out_fd: int) -> None:
-        self._fd = out_fd
-        self._kernel_copy = True
-        self._buf = bytearray()
-        self._read_buf = bytearray(_READ_CHUNK)
-
-    def write(self, data: bytes | memoryview) -> None:
-        self._buf += data
-        if len(self._buf) >= _READ_CHUNK:
-            self._flush()
-
-    def _flush(self) -> None:
-        _write_all(self._fd, self._buf)
-        self._buf = bytearray()
-
-    def write_file(self, fd: int, size: int) -> None:
-        self._flush()
-        copied = 0
-        while self._kernel_copy and copied < size:
-            try:
-                n = os.sendfile(self._fd, fd, None, size - copied)
-            except OSError as e:
-                if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-                    raise
-                self._kernel_copy = False  # e.g. an output on a file system without it
-                break
-            if n == 0:
-                raise _short_read(size, copied)
-            copied += n
-        if copied < size:
-            _copy_by_reading(fd, size - copied, _RawWriter(self._fd), self._read_buf)
-
-    def close(self) -> None:
-        self._flush()
-
-
-class _RawWriter:
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def write(self, data: bytes | memoryview) -> None:
-        _write_all(self._fd, data)
 
 
 def _deflate_block(data: bytes, zdict: bytes, level: int, last: bool) -> bytes:
@@ -131,7 +52,6 @@ class GzipSink:
         self._pending: collections.deque[concurrent.futures.Future[bytes]] = collections.deque()
         self._max_pending = 2 * threads + 2
         self._buf = bytearray()
-        self._read_buf = bytearray(_READ_CHUNK)
         self._window = b""
         self._crc = 0
         self._size = 0
@@ -147,7 +67,7 @@ class GzipSink:
         while len(self._pending) > self._max_pending:
             _write_all(self._fd, self._pending.popleft().result())
 
-    def write(self, data: bytes | memoryview) -> None:
+    def write(self, data: bytes) -> None:
         self._crc = zlib.crc32(data, self._crc)
         self._size += len(data)
         self._buf += data
@@ -155,8 +75,12 @@ class GzipSink:
             self._submit(bytes(self._buf[:_GZIP_BLOCK]), last=False)
             del self._buf[:_GZIP_BLOCK]
 
-    def write_file(self, fd: int, size: int) -> None:
-        _copy_by_reading(fd, size, self, self._read_buf)
+    def write_content(self, content: Content) -> None:
+        for chunk in read_chunks(content):
+            self.write(chunk)
+
+    def abort(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
 
     def close(self) -> None:
         self._submit(bytes(self._buf), last=True)
@@ -177,16 +101,19 @@ class ZstdSink:
         compressor = zstandard.ZstdCompressor(level=level, threads=max(1, threads))
         self._writer = compressor.stream_writer(self._file, closefd=False)
         self._buf = bytearray()  # batches the many small header writes
-        self._read_buf = bytearray(_READ_CHUNK)
 
-    def write(self, data: bytes | memoryview) -> None:
+    def write(self, data: bytes) -> None:
         self._buf += data
-        if len(self._buf) >= _READ_CHUNK:
+        if len(self._buf) >= _BATCH:
             self._writer.write(self._buf)
             self._buf = bytearray()
 
-    def write_file(self, fd: int, size: int) -> None:
-        _copy_by_reading(fd, size, self, self._read_buf)
+    def write_content(self, content: Content) -> None:
+        for chunk in read_chunks(content):
+            self.write(chunk)
+
+    def abort(self) -> None:
+        self._file.close()
 
     def close(self) -> None:
         self._writer.write(self._buf)
@@ -194,11 +121,12 @@ class ZstdSink:
         self._file.close()
 
 
-def open_sink(out_fd: int, compression: str, level: int | None, threads: int) -> Sink:
+def open_sink(
+    out_fd: int, compression: str, level: int | None, threads: int
+) -> GzipSink | ZstdSink:
+    """A gzip or zstd sink; uncompressed output is written by `plain` instead."""
     if level is None:
         level = DEFAULT_LEVELS[compression]
-    if compression == "none":
-        return PlainSink(out_fd)
     if compression == "gzip":
         if not 0 <= level <= 9:
             raise ValueError(f"gzip level must be 0..9, got {level}")
@@ -207,4 +135,4 @@ def open_sink(out_fd: int, compression: str, level: int | None, threads: int) ->
         if not 1 <= level <= 22:
             raise ValueError(f"zstd level must be 1..22, got {level}")
         return ZstdSink(out_fd, level, threads)
-    raise ValueError(f"unknown compression {compression!r}; use one of {COMPRESSIONS}")
+    raise ValueError(f"no sink for compression {compression!r}; use one of gzip, zstd")

@@ -17,7 +17,7 @@ from runfiles_layer.errors import LayerError
 _MAX_HOPS = 40
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class PeeledInput:
     path: str  # the input with sandbox/execroot indirections removed
     link_text: str | None  # the text of its own link, None if it is not a link
@@ -83,3 +83,62 @@ def walk_tree(root: str, what: str) -> Iterator[TreeItem]:
         if is_dir:
             for item in walk_tree(entry.path, what):
                 yield dataclasses.replace(item, rel=f"{entry.name}/{item.rel}")
+
+
+@dataclasses.dataclass(slots=True)
+class Content:
+    """The `size` bytes of the file at `src`, as the layout saw them."""
+
+    src: str
+    size: int
+    origin: str  # what asked for it, for error messages
+
+
+def _open(content: Content) -> int:
+    try:
+        return os.open(content.src, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise LayerError(f"{content.origin}: cannot read {content.src!r}: {e.strerror}") from e
+
+
+def open_content(content: Content) -> int:
+    """An fd of the file, checked to still have the size the layout saw."""
+    fd = _open(content)
+    if os.fstat(fd).st_size != content.size:
+        os.close(fd)
+        raise changed_error(content)
+    return fd
+
+
+def changed_error(content: Content) -> LayerError:
+    return LayerError(
+        f"{content.origin}: {content.src!r} changed while the layer was written; "
+        "inputs must not change during the build"
+    )
+
+
+def read_whole(content: Content) -> bytes:
+    """The content in one read: for small files, where one pread beats a copy loop."""
+    fd = _open(content)
+    try:
+        data = os.pread(fd, content.size + 1, 0)  # one byte more tells a file that grew
+    finally:
+        os.close(fd)
+    if len(data) != content.size:
+        raise changed_error(content)
+    return data
+
+
+def read_chunks(content: Content, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The content in pieces of at most `chunk` bytes."""
+    fd = open_content(content)
+    try:
+        offset = 0
+        while offset < content.size:
+            data = os.pread(fd, min(chunk, content.size - offset), offset)
+            if not data:
+                raise changed_error(content)
+            yield data
+            offset += len(data)
+    finally:
+        os.close(fd)

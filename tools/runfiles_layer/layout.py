@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import filecmp
+import operator
 import os
 import posixpath
 import stat
@@ -87,8 +88,14 @@ class _Builder:
         st = stat_content(path, origin, known)
         if not stat.S_ISDIR(st.st_mode):
             mode = tarfmt.file_mode(st.st_mode)
-            file = self.member(
-                rf_path, Kind.FILE, origin, src=path, size=st.st_size, mode=mode, fallback=fallback
+            file = Member(
+                self.prefix + rf_path,
+                Kind.FILE,
+                origin,
+                src=path,
+                size=st.st_size,
+                mode=mode,
+                fallback=fallback,
             )
             self.add(rf_path, file)
             return
@@ -175,7 +182,7 @@ class _Builder:
 def _with_parents(members: list[Member]) -> list[Member]:
     by_path = {m.path: m for m in members}
     for m in members:
-        parent = posixpath.dirname(m.path)
+        parent = m.path.rpartition("/")[0]
         while parent:
             found = by_path.get(parent)
             if found is None:
@@ -187,8 +194,9 @@ def _with_parents(members: list[Member]) -> list[Member]:
                 )
             else:
                 break
-            parent = posixpath.dirname(parent)
-    return sorted(by_path.values(), key=lambda m: m.path.encode("utf-8"))
+            parent = parent.rpartition("/")[0]
+    # Sorting str sorts by code point, which is the UTF-8 byte order tar readers see.
+    return sorted(by_path.values(), key=operator.attrgetter("path"))
 
 
 def build_layout(manifest: Manifest) -> list[Member]:

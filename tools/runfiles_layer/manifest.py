@@ -16,7 +16,7 @@ from runfiles_layer.errors import LayerError
 MANIFEST_VERSION = 1
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class FileEntry:
     """A File in runfiles.files (or the repo mapping manifest)."""
 
@@ -27,7 +27,7 @@ class FileEntry:
     is_source: bool
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class SymlinkEntry:
     """A runfiles.symlinks or runfiles.root_symlinks entry."""
 
@@ -56,7 +56,7 @@ def check_relative(path: str, what: str) -> str:
     if not path or path.startswith("/"):
         raise LayerError(f"{what} {path!r} must be a non-empty relative path")
     parts = path.split("/")
-    if any(p in ("", ".", "..") for p in parts):
+    if "" in parts or "." in parts or ".." in parts:
         raise LayerError(
             f"{what} {path!r} contains an empty, '.' or '..' component; "
             "runfiles paths must be normalized and stay inside the runfiles root"
@@ -89,17 +89,21 @@ def _require(obj: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _file_entry(raw: Any, workspace: str, where: str) -> FileEntry:
+def _file_entry(raw: Any, workspace: str, index: int) -> FileEntry:
     if not isinstance(raw, dict):
-        raise LayerError(f"manifest {where}: expected an object, got {raw!r}")
-    short = _require(raw, "short", str, where)
-    symlink = raw.get("symlink")
-    if symlink is not None and not isinstance(symlink, bool):
-        raise LayerError(f"manifest {where}: 'symlink' must be true, false or null")
+        raise LayerError(f"manifest files[{index}]: expected an object, got {raw!r}")
+    # _require only where the fast check fails, so that a good entry builds no message.
+    short, src, symlink = raw.get("short"), raw.get("src"), raw.get("symlink")
+    if not isinstance(short, str):
+        short = _require(raw, "short", str, f"files[{index}]")
+    if not isinstance(src, str):
+        src = _require(raw, "src", str, f"files[{index}]")
+    if symlink is not None and type(symlink) is not bool:
+        raise LayerError(f"manifest files[{index}]: 'symlink' must be true, false or null")
     rf_path = runfiles_path_of_short_path(short, workspace)
     return FileEntry(
-        src=_require(raw, "src", str, where),
-        rf_path=check_relative(rf_path, f"runfiles path of {short!r}"),
+        src=src,
+        rf_path=check_relative(rf_path, "runfiles path of " + repr(short)),
         declared_symlink=symlink,
         is_directory=bool(raw.get("dir", False)),
         is_source=bool(raw.get("source", False)),
@@ -139,7 +143,7 @@ def parse_manifest(data: dict[str, Any]) -> Manifest:
         raise LayerError(f"manifest: mtime {mtime} is out of range for a tar header")
 
     files = [
-        _file_entry(raw, workspace, f"files[{i}]")
+        _file_entry(raw, workspace, i)
         for i, raw in enumerate(_require(data, "files", list, "header"))
     ]
     repo_mapping = data.get("repo_mapping")

@@ -23,12 +23,9 @@ class Node:
 
 
 def read_index(layer: str, path: str) -> list[tuple[str, Node]]:
-    nodes = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            kind, entry_path, link = json.loads(line)
-            nodes.append((entry_path, Node(layer, kind, link)))
-    return nodes
+        entries = json.load(f)
+    return [(entry_path, Node(layer, kind, link)) for kind, entry_path, link in entries]
 
 
 def merge_layers(layers: list[tuple[str, str]]) -> dict[str, Node]:

@@ -1,9 +1,9 @@
 """Streams a layout into a sink as tar entries, storing each distinct content once.
 
 A file whose bytes equal an earlier file's becomes a hard link to it. Contents are only
-hashed when two files have the same size, so unique files cost one open and one copy.
-Small files are read into the sink's buffer (one pread instead of a write and a sendfile);
-the size and mode come from the layout's stat, and a file that changed since is an error.
+hashed when two files have the same size, so unique files cost one read or one copy.
+Small files are read whole and passed on as bytes; large ones are handed to the sink as
+`Content`, which the uncompressed sink copies in the kernel on another thread.
 """
 
 from __future__ import annotations
@@ -11,15 +11,27 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hashlib
-import os
+from typing import Protocol
 
 from runfiles_layer import tarfmt
-from runfiles_layer.compress import Sink
-from runfiles_layer.errors import LayerError
+from runfiles_layer.inputs import Content, read_chunks, read_whole
 from runfiles_layer.layout import Kind, Member
 
-_HASH_CHUNK = 1 << 20
-_INLINE_MAX = 1 << 16  # 97 % of torch's files; larger ones move by sendfile
+INLINE_MAX = 1 << 16  # files up to this size are read whole (97 % of torch's files)
+
+
+class Sink(Protocol):
+    """Where the tar's bytes go: `plain.PlainSink` or a `compress` sink."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def write_content(self, content: Content) -> None:
+        """Appends the file's bytes; a file that changed size since the layout is an error."""
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None:
+        """Stops background work after a failure; the output will be discarded."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -33,18 +45,12 @@ class WrittenEntry:
     fallback: bool = False
 
 
-def _digest(fd: int, size: int) -> bytes:
-    """sha256 of the first `size` bytes of `fd`, leaving its offset at 0."""
+def _digest(content: Content, data: bytes | None) -> bytes:
+    if data is not None:
+        return hashlib.sha256(data).digest()
     h = hashlib.sha256()
-    buf = bytearray(min(size, _HASH_CHUNK))
-    view = memoryview(buf)
-    offset = 0
-    while offset < size:
-        n = os.preadv(fd, [view], offset)
-        if not n:
-            break
-        h.update(view[:n])
-        offset += n
+    for chunk in read_chunks(content):
+        h.update(chunk)
     return h.digest()
 
 
@@ -59,20 +65,17 @@ class _Deduper:
         self._shared_sizes = {size for size, n in counts.items() if n > 1}
         self._first: dict[tuple[int, int, bytes], str] = {}
 
-    def earlier_copy(
-        self, path: str, fd: int, size: int, mode: int, data: bytes | None
-    ) -> str | None:
+    def earlier_copy(self, member: Member, content: Content, data: bytes | None) -> str | None:
         """The path of an earlier entry with the same bytes, else None (and remembers this one).
 
-        `data` is the content when the caller has already read it, else it is read from `fd`.
+        `data` is the content if the caller has read it already.
         """
-        if size not in self._shared_sizes:
+        if member.size not in self._shared_sizes:
             return None
-        digest = hashlib.sha256(data).digest() if data is not None else _digest(fd, size)
-        key = (size, mode, digest)
+        key = (member.size, member.mode, _digest(content, data))
         earlier = self._first.get(key)
         if earlier is None:
-            self._first[key] = path
+            self._first[key] = member.path
         return earlier
 
 
@@ -87,57 +90,45 @@ class TarWriter:
         self._sink.write(data)
         self._written += len(data)
 
-    def _header(self, path: str, typeflag: bytes, mode: int, size: int = 0, link: str = "") -> None:
-        self._emit(tarfmt.entry_header(path, typeflag, mode, size, self._mtime, link))
+    def _header(
+        self, path: str, typeflag: bytes, mode: int, size: int = 0, link: str = ""
+    ) -> bytes:
+        return tarfmt.entry_header(path, typeflag, mode, size, self._mtime, link)
 
-    def _write_file(self, member: Member) -> WrittenEntry:
-        try:
-            fd = os.open(member.src, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as e:
-            raise LayerError(f"{member.origin}: cannot read {member.src!r}: {e.strerror}") from e
-        try:
-            size, mode = member.size, member.mode
-            data: bytes | None = None
-            if size <= _INLINE_MAX:
-                data = os.pread(fd, size + 1, 0)  # one byte more tells a file that grew
-                actual = len(data)
-            else:
-                actual = os.fstat(fd).st_size
-            if actual != size:
-                raise LayerError(
-                    f"{member.origin}: {member.src!r} changed while the layer was written; "
-                    "inputs must not change during the build"
-                )
-            earlier = self._dedup.earlier_copy(member.path, fd, size, mode, data)
-            if earlier is not None:
-                self._header(member.path, tarfmt.LNKTYPE, mode, link=earlier)
-                return WrittenEntry(member.path, "hardlink", size, earlier, member.fallback)
-            self._header(member.path, tarfmt.REGTYPE, mode, size)
-            if data is not None:
-                self._emit(data)
-            else:
-                self._sink.write_file(fd, size)
-                self._written += size
-            self._emit(tarfmt.padding(size))
-            return WrittenEntry(member.path, "file", size, fallback=member.fallback)
-        finally:
-            os.close(fd)
+    def _write_file(self, m: Member) -> WrittenEntry:
+        content = Content(m.src, m.size, m.origin)
+        data = read_whole(content) if m.size <= INLINE_MAX else None
+        earlier = self._dedup.earlier_copy(m, content, data)
+        if earlier is not None:
+            self._emit(self._header(m.path, tarfmt.LNKTYPE, m.mode, link=earlier))
+            return WrittenEntry(m.path, "hardlink", m.size, earlier, m.fallback)
+        header = self._header(m.path, tarfmt.REGTYPE, m.mode, m.size)
+        if data is not None:
+            self._emit(header + data + tarfmt.padding(m.size))
+        else:
+            self._emit(header)
+            self._sink.write_content(content)
+            self._written += m.size
+            self._emit(tarfmt.padding(m.size))
+        return WrittenEntry(m.path, "file", m.size, fallback=m.fallback)
 
-    def write(self, member: Member) -> WrittenEntry:
-        if member.kind is Kind.DIR:
-            self._header(member.path + "/", tarfmt.DIRTYPE, 0o755)
-            return WrittenEntry(member.path, "dir")
-        if member.kind is Kind.SYMLINK:
-            self._header(member.path, tarfmt.SYMTYPE, 0o777, link=member.link)
-            return WrittenEntry(member.path, "symlink", link=member.link)
-        if member.kind is Kind.EMPTY:
-            self._header(member.path, tarfmt.REGTYPE, 0o644)
-            return WrittenEntry(member.path, "file")
-        if member.kind is Kind.DATA:
-            self._header(member.path, tarfmt.REGTYPE, 0o755, len(member.data))
-            self._emit(member.data + tarfmt.padding(len(member.data)))
-            return WrittenEntry(member.path, "file", len(member.data))
-        return self._write_file(member)
+    def write(self, m: Member) -> WrittenEntry:
+        kind = m.kind
+        if kind is Kind.FILE:
+            return self._write_file(m)
+        if kind is Kind.DIR:
+            self._emit(self._header(m.path + "/", tarfmt.DIRTYPE, 0o755))
+            return WrittenEntry(m.path, "dir")
+        if kind is Kind.SYMLINK:
+            self._emit(self._header(m.path, tarfmt.SYMTYPE, 0o777, link=m.link))
+            return WrittenEntry(m.path, "symlink", link=m.link)
+        if kind is Kind.EMPTY:
+            self._emit(self._header(m.path, tarfmt.REGTYPE, 0o644))
+            return WrittenEntry(m.path, "file")
+        size = len(m.data)  # Kind.DATA
+        self._emit(self._header(m.path, tarfmt.REGTYPE, 0o755, size))
+        self._emit(m.data + tarfmt.padding(size))
+        return WrittenEntry(m.path, "file", size)
 
     def finish(self) -> None:
         self._emit(tarfmt.end_of_archive(self._written))
@@ -145,7 +136,12 @@ class TarWriter:
 
 
 def write_layer(members: list[Member], sink: Sink, mtime: int) -> list[WrittenEntry]:
+    """Writes the members in order, then the end of the archive; closes the sink."""
     writer = TarWriter(sink, mtime, members)
-    written = [writer.write(m) for m in members]
-    writer.finish()
+    try:
+        written = [writer.write(m) for m in members]
+        writer.finish()
+    except BaseException:
+        sink.abort()
+        raise
     return written

@@ -14,6 +14,7 @@ from runfiles_layer.compress import open_sink
 from runfiles_layer.errors import LayerError
 from runfiles_layer.layout import build_layout
 from runfiles_layer.manifest import parse_manifest
+from runfiles_layer.plain import PlainSink
 from runfiles_layer.writer import write_layer
 
 
@@ -161,11 +162,16 @@ def test_manifest_that_is_not_json(work: Path) -> None:
     assert "'manifest.json' is not valid JSON" in proc.stderr
 
 
-@pytest.mark.parametrize("size", [10, 100_000], ids=["read_inline", "sendfile"])
-def test_input_that_changes_while_written(work: Path, size: int) -> None:
+@pytest.mark.parametrize("size", [10, 100_000], ids=["small", "large"])
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_input_that_changes_while_written(work: Path, size: int, compression: str) -> None:
     """The header's size comes from the layout's stat; a file that grew since is an error."""
     (work / "a.bin").write_bytes(b"x" * size)
-    members = build_layout(parse_manifest(manifest(files=[{"src": "a.bin", "short": "a.bin"}])))
-    (work / "a.bin").write_bytes(b"x" * (size + 1))
-    with open(work / "out.tar", "wb") as out, pytest.raises(LayerError, match="'a.bin' changed"):
-        write_layer(members, open_sink(out.fileno(), "none", None, 1), 0)
+    (work / "b.bin").write_bytes(b"x" * size)  # the same size: hashed while planning
+    files = [{"src": "a.bin", "short": "a.bin"}, {"src": "b.bin", "short": "b.bin"}]
+    members = build_layout(parse_manifest(manifest(files=files)))
+    (work / "b.bin").write_bytes(b"x" * (size + 1))
+    with open(work / "out.tar", "wb") as out, pytest.raises(LayerError, match="'b.bin' changed"):
+        fd = out.fileno()
+        sink = PlainSink(fd) if compression == "none" else open_sink(fd, compression, None, 1)
+        write_layer(members, sink, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import shutil
@@ -11,6 +12,10 @@ from pathlib import Path
 import pytest
 
 from conftest import extract, manifest, run_tool, snapshot
+from runfiles_layer.layout import build_layout
+from runfiles_layer.manifest import parse_manifest
+from runfiles_layer.plain import PlainSink
+from runfiles_layer.writer import write_layer
 
 FORMATS = [("none", "out.tar"), ("gzip", "out.tar.gz"), ("zstd", "out.tar.zst")]
 
@@ -106,3 +111,31 @@ def test_zstd_decompresses_with_the_zstd_cli(tmp_path: Path) -> None:
         tmp_path, manifest(files=files), "o.tar.zst", ("--compression", "zstd", "--level", "5")
     )
     subprocess.run(["zstd", "-tq", str(tmp_path / "o.tar.zst")], check=True)
+
+
+def _plain_tar(root: Path, files: list[dict[str, object]]) -> bytes:
+    """The uncompressed layer, written in-process so the test can steer the copier."""
+    members = build_layout(parse_manifest(manifest(files=files)))
+    with open(root / "out.tar", "wb") as out:
+        write_layer(members, PlainSink(out.fileno()), 946684800)
+    return (root / "out.tar").read_bytes()
+
+
+def test_parallel_copies_give_the_sequential_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The uncompressed tar, whose large files land from another thread, equals the
+    decompressed gzip layer, written strictly in order; also without copy_file_range."""
+    files = _tree(tmp_path / "in")
+    run_tool(tmp_path, manifest(files=files), "out.tar.gz", ("--compression", "gzip"))
+    sequential = subprocess.run(
+        ["gzip", "-dc", str(tmp_path / "out.tar.gz")], capture_output=True, check=True
+    ).stdout
+    monkeypatch.chdir(tmp_path)
+    assert _plain_tar(tmp_path, files) == sequential
+
+    def no_kernel_copy(*args: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(os, "copy_file_range", no_kernel_copy)
+    assert _plain_tar(tmp_path, files) == sequential
