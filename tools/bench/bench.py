@@ -119,8 +119,12 @@ def main() -> int:
     out = os.path.join(args.workdir, "out")
     subprocess.run(f"tar -cf - -C {tree} . > /dev/null", shell=True, check=True)  # warm cache
 
+    python = make_venv(args.workdir)
+    # Bytecode ahead of time, as the tool's precompile = "enabled" gives it under Bazel.
+    package = os.path.join(TOOLS_DIR, "runfiles_layer")
+    subprocess.run([python, "-m", "compileall", "-q", package], check=True)
     main = os.path.join(TOOLS_DIR, "tar_runfiles_main.py")
-    tool = f"{make_venv(args.workdir)} {main} write --quiet --manifest {manifest}"
+    tool = f"{python} {main} write --quiet --manifest {manifest}"
     pairs = {
         "none": (f"tar -cf {out}.tar -C {tree} .", f"{tool} --output {out}.l.tar"),
         "zstd": (

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 
 from runfiles_layer import compress, report
@@ -21,8 +20,9 @@ from runfiles_layer.writer import Sink, write_layer
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[int]:
     """A file descriptor whose content replaces `path` only if the block succeeds."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    # Beside the output, so that the rename is atomic; the pid keeps parallel runs apart.
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         yield fd
         os.close(fd)

@@ -8,10 +8,13 @@ mode, whose output is the same for any worker count >= 1.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import os
 import struct
 import zlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 from runfiles_layer.inputs import Content, read_chunks
 
@@ -48,6 +51,8 @@ class GzipSink:
     def __init__(self, out_fd: int, level: int, threads: int) -> None:
         self._fd = out_fd
         self._level = level
+        import concurrent.futures  # only here: it costs uncompressed layers 7 ms to import
+
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads)
         self._pending: collections.deque[concurrent.futures.Future[bytes]] = collections.deque()
         self._max_pending = 2 * threads + 2

@@ -110,6 +110,8 @@ def entry_header(
     """The header block(s) of one entry: a PAX header first where USTAR cannot hold it."""
     name = path.encode("utf-8")
     link = linkname.encode("utf-8")
+    if len(name) <= 100 and len(link) <= 100 and size <= _MAX_OCTAL_SIZE:
+        return _header(name, mode, size, mtime, typeflag, link)  # nearly every entry
     pax: dict[str, bytes] = {}
     split = _split_ustar_name(name)
     if split is None:
