@@ -3,7 +3,7 @@
 A file whose bytes equal an earlier file's becomes a hard link to it. Contents are only
 hashed when two files have the same size, so unique files cost one read or one copy.
 Small files are read whole and passed on as bytes; large ones are handed to the sink as
-`Content`, which the uncompressed sink copies in the kernel on another thread.
+`Content`, which the uncompressed sink copies on another thread.
 """
 
 from __future__ import annotations
