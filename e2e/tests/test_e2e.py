@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -204,6 +205,30 @@ def test_entrypoint_and_mtime_attributes(tmp_path: Path) -> None:
     proc = layer_checks.run_launcher(str(image), "srv/bin/server")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == APP_OUTPUT
+
+
+def test_output_groups_compression_level_and_quiet() -> None:
+    """A layer's group and the manifests group build just those files, and the level and
+    quiet attributes reach every layer action."""
+    label = "//app:app_level_tar"
+    proc = bazel("build", "--show_result=1", "--output_groups=torch,manifests", label)
+    shown = re.findall(r"^  (bazel-bin/\S+)$", proc.stderr, re.MULTILINE)
+    names = sorted(os.path.basename(path) for path in shown)
+    manifests = [f"app_level_tar.{layer}.manifest.json" for layer in LAYER_ORDER]
+    assert names == sorted([*manifests, "app_level_tar.torch.tar.zst"])
+    bin_dir = Path(bazel("info", "bazel-bin").stdout.strip())
+    header = json.loads((bin_dir / "app" / "app_level_tar.torch.manifest.json").read_text())
+    assert header["layer"] == "torch" and header["version"] == 1
+
+    query = bazel("aquery", f'mnemonic("TarRunfiles", {label})').stdout
+    commands = query.split("Command Line:")[1:]
+    assert len(commands) == len(LAYER_ORDER)
+    for command in commands:
+        # aquery shows "(exec TOOL", then one argument a line ending in a backslash, then ")".
+        text = command.split("\n\n")[0].strip().removesuffix(")")
+        args = [arg for arg in text.split() if arg != "\\"]
+        assert "--quiet" in args
+        assert args[args.index("--level") + 1] == "19"
 
 
 def _copy_workspace(dest: Path) -> Path:
