@@ -231,6 +231,18 @@ def test_output_groups_compression_level_and_quiet() -> None:
         assert args[args.index("--level") + 1] == "19"
 
 
+def test_allow_symlinks_outside_runfiles_keeps_the_link() -> None:
+    """The link //bad:escaping_tar rejects is stored verbatim, and validation passes."""
+    label = "//bad:escaping_allowed_tar"
+    bazel("build", "--output_groups=+_validation", label, label.replace("_tar", "_tar_files"))
+    bin_dir = Path(bazel("info", "bazel-bin").stdout.strip())
+    (app_layer,) = [t for t in _tars(bin_dir, label) if t.name.endswith(".app.tar.gz")]
+    with tarfile.open(app_layer) as layer:
+        link = layer.getmember("entrypoint.runfiles/e2e/bad/escaping")
+    assert link.issym() and link.linkname == "../../../../etc/passwd"
+    assert (bin_dir / "bad" / "escaping_allowed_tar.validation").read_text().startswith("ok: ")
+
+
 def _copy_workspace(dest: Path) -> Path:
     """The e2e workspace elsewhere on disk, with the ruleset still taken from this checkout."""
     shutil.copytree(

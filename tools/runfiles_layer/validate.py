@@ -46,8 +46,9 @@ def merge_layers(layers: list[tuple[str, str]]) -> dict[str, Node]:
 def resolve(union: dict[str, Node], path: str) -> str | None:
     """Follows `path` through the union like the kernel would; None if it dangles.
 
-    Returns "/" for a link chain that ends in an absolute target, which only the base
-    image can provide.
+    Returns "/" where the chain leaves the layers' tree: an absolute target, or a name at
+    the image root that no layer has (`..` at the root stays there). Only the base image
+    can provide those.
     """
     pending = path.split("/")
     current = ""
@@ -57,14 +58,12 @@ def resolve(union: dict[str, Node], path: str) -> str | None:
         if part in ("", "."):
             continue
         if part == "..":
-            if not current:
-                return None
             current = posixpath.dirname(current)
             continue
         candidate = f"{current}/{part}" if current else part
         node = union.get(candidate)
         if node is None:
-            return None
+            return None if current else "/"
         if node.kind == "symlink":
             hops += 1
             if hops > _MAX_HOPS:

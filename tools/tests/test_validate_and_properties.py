@@ -72,6 +72,19 @@ def test_absolute_link_needs_the_option(work: Path) -> None:
     assert _validate(work, "app", allow=True).returncode == 0
 
 
+def test_link_climbing_past_the_image_root_needs_the_option(work: Path) -> None:
+    """'..' at the root stays there, as in the kernel: the target is the base image's."""
+    os.symlink("../../../../../etc/passwd", work / "up")
+    _layer(
+        work,
+        "app",
+        files=[{"src": "up", "short": "venv/up", "symlink": True}],
+        allow_symlinks_outside_runfiles=True,
+    )
+    assert _validate(work, "app").returncode == 1
+    assert _validate(work, "app", allow=True).returncode == 0
+
+
 def test_path_claimed_by_two_layers_fails(work: Path) -> None:
     (work / "a").write_text("a")
     _layer(work, "one", files=[{"src": "a", "short": "same"}])
